@@ -140,3 +140,51 @@ class Delivery(Event):
     attempt: int = 1
     detail: str = ""
     duration: float | None = None
+    instance: str | None = None  # the instance/group of the delivered event (for history)
+    event_kind: str = ""  # kind of the delivered event ("transition", "flap_digest", ...)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlapDigest(Event):
+    """Several transitions of one flapping instance folded into one notification.
+
+    Only people-facing sinks (email, apprise) get digests; scripts, the FIFO and the audit
+    log always get every Transition. ``transitions`` holds their public JSON dicts, in order.
+    """
+
+    kind: str = "flap_digest"
+    instance: str
+    is_group: bool = False
+    group: str | None = None
+    transitions: tuple[dict[str, Any], ...] = ()
+    window: float = 0.0  # FlappingSettings.window
+
+    @property
+    def to_state(self) -> str:
+        """The state the instance ended up in (the last folded transition's)."""
+        return str(self.transitions[-1]["to"]) if self.transitions else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["transitions"] = [dict(t) for t in self.transitions]
+        return d
+
+
+_KINDS: dict[str, type[Event]] = {}
+
+
+def event_from_dict(d: dict[str, Any]) -> Event:
+    """Rebuild any bus event from its ``to_dict()`` form (the outbox stores events as JSON)."""
+    if not _KINDS:
+        for cls in (Event, Transition, PriorityChange, CheckResult, Delivery, FlapDigest):
+            _KINDS[cls.kind] = cls  # type: ignore[assignment]
+    kind = d.get("kind", "event")
+    cls = _KINDS.get(kind, Event)
+    if cls is Transition:
+        return Transition.from_dict(d)
+    names = {f for f in cls.__dataclass_fields__}
+    kwargs = {k: v for k, v in d.items() if k in names}
+    for k, v in kwargs.items():
+        if isinstance(v, list):  # JSON has no tuples; every sequence field is a tuple
+            kwargs[k] = tuple(v)
+    return cls(**kwargs)
