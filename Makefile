@@ -6,7 +6,7 @@ PY       := $(VENV)/bin/python
 APT_BINS := keepalived:keepalived nginx:nginx ip:iproute2 ping:iputils-ping tcpdump:tcpdump pkill:procps
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint system-deps venv clean
+.PHONY: demo test lint system-deps venv clean install
 
 demo: system-deps venv
 	$(VENV)/bin/hookd lab
@@ -42,3 +42,16 @@ $(VENV)/.installed: pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+# Install on a host: a private venv in /opt/hookd, the `hookd` command, the shipped hooks
+# and the systemd unit (not enabled: read config/hookd.service first).
+PREFIX   ?= /usr/local
+OPT      ?= /opt/hookd
+install:
+	test -x $(OPT)/bin/python || $(PYTHON) -m venv $(OPT)
+	$(OPT)/bin/pip install -q .
+	ln -sf $(OPT)/bin/hookd $(PREFIX)/bin/hookd
+	install -d $(PREFIX)/lib/hookd/hooks
+	install -m 0755 hooks/check-nginx hooks/check-peer hooks/nginx-reload $(PREFIX)/lib/hookd/hooks/
+	install -D -m 0644 config/hookd.service /etc/systemd/system/hookd.service
+	install -d -m 0700 /var/lib/hookd

@@ -102,15 +102,16 @@ class Lab:
         ns = f"{self.tag}-{name}"
         port = f"p{index}"
         self._add_ns(ns)
-        _run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port,
-              "netns", self.switch])
-        _run(["ip", "-n", self.switch, "link", "set", port, "master", "br0", "up"])
-        # No DAD in the lab: addresses must be usable at once, VIPs too.
+        # No DAD in the lab: addresses must be usable at once, VIPs and link-local too;
+        # set before eth0 exists so it inherits `default`.
         for key in ("accept_dad", "dad_transmits"):
             _run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.all.{key}=0"],
                  check=False)
             _run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.default.{key}=0"],
                  check=False)
+        _run(["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", port,
+              "netns", self.switch])
+        _run(["ip", "-n", self.switch, "link", "set", port, "master", "br0", "up"])
         node = Node(name=name, ns=ns, index=index, port=port,
                     ipv4=f"{self.net4}.{host}", ipv6=f"{self.net6}::{host:x}")
         _run(["ip", "-n", ns, "addr", "add", f"{node.ipv4}/24", "dev", "eth0"])
