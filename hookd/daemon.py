@@ -76,6 +76,10 @@ log = logging.getLogger("hookd.daemon")
 DEFAULT_STATE_DIR = "/var/lib/hookd"
 # How long a graceful stop may take to remove VIPs before we give up on them.
 STOP_TIMEOUT = 5.0
+# GIL slice (CPython default 5 ms). The loop thread re-takes the GIL after every blocking
+# call (epoll, SQLite); behind a busy thread (apprise, audit fsync, email rendering) each
+# re-take could wait a whole slice, making the advert timer late by up to 5 ms per wait.
+SWITCH_INTERVAL = 0.001
 # How long to wait at start for a tentative IPv6 link-local source address (DAD).
 LINK_LOCAL_WAIT = 3.0
 
@@ -298,13 +302,20 @@ class InstanceRunner:
     def _transition(self, tr: Transition) -> None:
         self.transitions += 1
         self.since_wall = time.time()
+        reason = tr.reason
+        monitor = self.daemon.monitor
+        if tr.from_state is State.MASTER and tr.to_state is State.BACKUP and monitor is not None:
+            # Lost to a peer because a check lowered our priority: the audit says which.
+            why = monitor.failing_weights(self.name)
+            if why:
+                reason = f"{reason} (own priority {tr.priority}: {why})"
         log.info(
             "%s: %s -> %s (priority %d): %s",
             self.name,
             tr.from_state,
             tr.to_state,
             tr.priority,
-            tr.reason,
+            reason,
         )
         self.daemon.publish(
             events.Transition(
@@ -317,7 +328,7 @@ class InstanceRunner:
                 priority=tr.priority,
                 base_priority=self.cfg.priority,
                 vips=tuple(v.ip for v in self.vips),
-                reason=tr.reason,
+                reason=reason,
             )
         )
 
@@ -873,4 +884,5 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"hookd: cannot create state dir {state_dir}: {exc}", file=sys.stderr)
         return 1
+    sys.setswitchinterval(SWITCH_INTERVAL)
     return asyncio.run(Daemon(model, state_dir, loader).run())

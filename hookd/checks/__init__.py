@@ -236,6 +236,21 @@ class HealthMonitor:
             return PRIO_OWNER
         return _clamp(inst.base + sum(s.contribution for s in inst.sources.values()))
 
+    def failing_weights(self, instance: str) -> str:
+        """The weighted checks of ``instance`` now failing, in words ('' when none).
+
+        A MASTER that loses to a peer because its own priority dropped would otherwise be
+        audited only as "higher priority N from X"; this says why its priority dropped.
+        """
+        inst = self._instances.get(instance)
+        if inst is None:
+            return ""
+        return "; ".join(
+            f"{_what(s)} (weight {s.weight:+d})"
+            for s in inst.sources.values()
+            if s.weight != 0 and s.status is ScriptStatus.FAILED
+        )
+
     def faults(self, instance: str) -> set[str]:
         """The sources currently holding ``instance`` in FAULT."""
         return set(self._instances[instance].faults)

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,7 @@ class HookdNode:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     extra_args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the daemon's environment
 
     def argv(self) -> list[str]:
         return [
@@ -125,7 +126,11 @@ class HookdNode:
         with open(self.log_path, "ab") as logf:
             # The child has its own copy of the descriptor; ours can close.
             self.proc = self.lab.popen(
-                self.node, self.argv(), stdout=logf, stderr=subprocess.STDOUT, env=_env()
+                self.node,
+                self.argv(),
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                env={**_env(), **self.env},
             )
         return self
 
@@ -192,6 +197,26 @@ class HookdNode:
         """Until the control socket answers."""
         return wait_until(lambda: self.status() is not None, timeout)
 
+    def history(self, instance: str | None = None) -> list[dict[str, Any]]:
+        """``hookd history --state-dir D --json`` inside the node, one dict per line."""
+        argv = [PYTHON, "-m", "hookd.cli", "history", "--state-dir", str(self.state_dir), "--json"]
+        if instance is not None:
+            argv += ["--instance", instance]
+        proc = self.lab.run(self.node, argv)
+        return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+    def audit(self) -> list[dict[str, Any]]:
+        """Every event in ``<state_dir>/audit.jsonl`` (transitions, priority changes, ...)."""
+        try:
+            text = (self.state_dir / "audit.jsonl").read_text()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def transitions(self, instance: str | None = None) -> list[dict[str, Any]]:
+        """The transitions ``hookd history`` shows (optionally of one instance)."""
+        return [e for e in self.history(instance) if e.get("kind") == "transition"]
+
     def log(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
@@ -251,19 +276,40 @@ class HookdLab:
                 n.signal(signal.SIGKILL)
         self.lab.__exit__(*exc)
 
-    def node(self, name: str, conf_text: str, extra_args: Sequence[str] = ()) -> HookdNode:
+    def node(
+        self,
+        name: str,
+        conf_text: str,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> HookdNode:
         """Write the config of a node (does not start it)."""
         d = self.workdir / name
         d.mkdir(parents=True, exist_ok=True)
         conf = d / "keepalived.conf"
         conf.write_text(conf_text)
-        hn = HookdNode(self.lab, name, d, conf, d / "state", d / "hookd.log", extra_args=extra_args)
+        hn = HookdNode(
+            self.lab,
+            name,
+            d,
+            conf,
+            d / "state",
+            d / "hookd.log",
+            extra_args=extra_args,
+            env=dict(env or {}),
+        )
         self.nodes[name] = hn
         return hn
 
-    def start(self, name: str, conf_text: str, extra_args: Sequence[str] = ()) -> HookdNode:
+    def start(
+        self,
+        name: str,
+        conf_text: str,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> HookdNode:
         """Write the config and start hookd in node ``name``; waits for the control socket."""
-        hn = self.node(name, conf_text, extra_args).start()
+        hn = self.node(name, conf_text, extra_args, env).start()
         if not hn.wait_ready(15):
             raise AssertionError(f"hookd on {name} did not come up:\n{hn.log()}")
         return hn
