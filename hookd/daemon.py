@@ -862,6 +862,19 @@ def _loader(args: argparse.Namespace) -> Callable[[], Model]:
     return load_model
 
 
+def set_realtime(priority: int) -> bool:
+    """SCHED_RR at ``priority`` (keepalived's vrrp_rt_priority) so adverts stay on time
+    under CPU load; RESET_ON_FORK keeps notify and check scripts at normal priority."""
+    try:
+        policy = os.SCHED_RR | getattr(os, "SCHED_RESET_ON_FORK", 0)
+        os.sched_setscheduler(0, policy, os.sched_param(priority))
+    except (OSError, AttributeError) as exc:
+        log.warning("vrrp_rt_priority %d: cannot switch to SCHED_RR: %s", priority, exc)
+        return False
+    log.info("running with SCHED_RR priority %d", priority)
+    return True
+
+
 def main(args: argparse.Namespace) -> int:
     """``hookd run``: returns the exit code (0 after a graceful stop)."""
     _setup_logging(getattr(args, "log_level", None) or "INFO")
@@ -885,4 +898,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"hookd: cannot create state dir {state_dir}: {exc}", file=sys.stderr)
         return 1
     sys.setswitchinterval(SWITCH_INTERVAL)
+    if model.global_defs.vrrp_rt_priority:
+        set_realtime(model.global_defs.vrrp_rt_priority)
     return asyncio.run(Daemon(model, state_dir, loader).run())

@@ -97,7 +97,7 @@ GLOBAL_UNSUPPORTED = _keywords(
     vrrp_vmac_garp_intvl vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert
     vrrp_iptables vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs
     nftables_ipvs_priority nftables_ipvs_start_fwmark nftables_counters vrrp_priority
-    vrrp_no_swap vrrp_rt_priority vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime
+    vrrp_no_swap vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime
     vrrp_notify_priority_changes fifo_write_vrrp_states_on_reload lvs_notify_fifo
     lvs_notify_fifo_script checker_priority checker_no_swap checker_rt_priority
     checker_cpu_affinity checker_rlimit_rttime checker_rlimit_rtime bfd_priority
@@ -126,7 +126,7 @@ GLOBAL_KEYWORDS = _keywords(
     vrrp_gna_interval vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat
     vrrp_mcast_group4 vrrp_mcast_group6 vrrp_strict vrrp_skip_check_adv_addr
     vrrp_check_unicast_src notify_fifo notify_fifo_script vrrp_notify_fifo
-    vrrp_notify_fifo_script
+    vrrp_notify_fifo_script vrrp_rt_priority
     """
 )
 
@@ -986,6 +986,8 @@ class Parser:
             gd["script_group"] = a[1] if len(a) > 1 else None
         elif kw == "vrrp_version":
             gd[kw] = _int(_need(node)[0], kw, 2, 3)
+        elif kw == "vrrp_rt_priority":
+            gd[kw] = _int(_need(node)[0], kw, 1, 99)
         elif kw in (
             "vrrp_garp_master_delay",
             "vrrp_garp_master_refresh",

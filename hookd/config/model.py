@@ -62,6 +62,9 @@ class GlobalDefs(Strict):
     vrrp_mcast_group4: str = "224.0.0.18"
     vrrp_mcast_group6: str = "ff02::12"
     vrrp_strict: bool = False
+    # SCHED_RR priority for the daemon (keepalived: the VRRP child): keeps adverts on time
+    # when other processes load the CPUs.
+    vrrp_rt_priority: int | None = Field(default=None, ge=1, le=99)
     vrrp_skip_check_adv_addr: bool = False
     vrrp_check_unicast_src: bool = False
     notify_fifo: str | None = None
