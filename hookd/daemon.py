@@ -317,7 +317,10 @@ class InstanceRunner:
             tr.priority,
             reason,
         )
-        self.daemon.publish(
+        # Published on the next loop turn: the VIP work queued just before must not wait
+        # for the outbox's SQLite write (the event keeps its own timestamp and order).
+        asyncio.get_running_loop().call_soon(
+            self.daemon.publish,
             events.Transition(
                 node=self.daemon.router_id,
                 instance=self.name,
@@ -329,7 +332,7 @@ class InstanceRunner:
                 base_priority=self.cfg.priority,
                 vips=tuple(v.ip for v in self.vips),
                 reason=reason,
-            )
+            ),
         )
 
     def after_event(self) -> None:
@@ -420,7 +423,10 @@ class Unit:
     def _group_transition(self, before: State, after: State, event: Event) -> None:
         assert self.group is not None
         log.info("sync group %s: %s -> %s", self.name, before, after)
-        self.daemon.publish(
+        # Published on the next loop turn: the VIP work queued just before must not wait
+        # for the outbox's SQLite write (the event keeps its own timestamp and order).
+        asyncio.get_running_loop().call_soon(
+            self.daemon.publish,
             events.Transition(
                 node=self.daemon.router_id,
                 instance=self.name,

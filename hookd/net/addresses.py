@@ -144,7 +144,7 @@ class AddressManager:
             ipr = await self._route()
             for vip in vips:
                 try:
-                    await ipr.addr("add", **await self._spec(ipr, ifname, vip, adding=True))
+                    await ipr.addr("add", **self._spec(ifname, vip, adding=True))
                 except NetlinkError as exc:
                     if exc.code == errno.EEXIST:
                         continue
@@ -162,7 +162,7 @@ class AddressManager:
             ipr = await self._route()
             for vip in vips:
                 try:
-                    await ipr.addr("del", **await self._spec(ipr, ifname, vip, adding=False))
+                    await ipr.addr("del", **self._spec(ifname, vip, adding=False))
                 except NetlinkError as exc:
                     if exc.code in (errno.EADDRNOTAVAIL, errno.ENODEV, errno.ENOENT):
                         continue
@@ -175,16 +175,17 @@ class AddressManager:
                     failed.append(vip.address)
         return failed
 
-    async def _spec(
-        self, ipr: AsyncIPRoute, ifname: str, vip: VirtualIP, *, adding: bool
-    ) -> dict[str, object]:
+    @staticmethod
+    def _spec(ifname: str, vip: VirtualIP, *, adding: bool) -> dict[str, object]:
         dev = vip.dev or ifname
-        found = await ipr.link_lookup(ifname=dev)
-        if not found:
-            raise LookupError(f"interface {dev} does not exist")
+        try:
+            # A plain ioctl: a netlink round trip here would delay the VIP on takeover.
+            index = socket.if_nametoindex(dev)
+        except OSError:
+            raise LookupError(f"interface {dev} does not exist") from None
         iface = ipaddress.ip_interface(vip.address)
         spec: dict[str, object] = {
-            "index": found[0],
+            "index": index,
             "address": str(iface.ip),
             "prefixlen": iface.network.prefixlen,
         }
