@@ -1,20 +1,11 @@
-"""Shared test set-up: lab tests need root and iproute2; locate ../shared."""
+"""Shared test set-up: lab tests need root and iproute2 (else they are skipped)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    """The project's shared/ folder (beside the checkout), or HOOKD_SHARED_DIR."""
-    env = os.environ.get("HOOKD_SHARED_DIR")
-    return Path(env) if env else REPO.parent / "shared"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -24,8 +24,9 @@ from hookd.events import Transition
 from hookd.subscribers import build
 from hookd.subscribers.audit import AuditSubscriber
 from hookd.subscribers.scripts import ScriptSubscriber, generic_args
+from tests.shared import require, shared_dir
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+VECTORS = shared_dir() / "vectors"
 
 
 def script(path: Path, body: str, mode: int = 0o755) -> str:
@@ -89,7 +90,7 @@ def test_generic_args_match_keepalived_vector() -> None:
     # "n1: INSTANCE VI_1 MASTER 101" etc. from keepalived 2.2.7
     want = [
         line.split(": ", 1)[1].split("  ")[0].strip()
-        for line in (VECTORS / "keepalived-2.2.7-notify.txt").read_text().splitlines()
+        for line in require(VECTORS / "keepalived-2.2.7-notify.txt").read_text().splitlines()
         if line.startswith(("n1: ", "n2: "))
     ]
     got = [

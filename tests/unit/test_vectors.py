@@ -6,28 +6,20 @@ Expected values were read off ``tcpdump -nn -v -r keepalived-2.2.7-adverts.pcap`
 
 from __future__ import annotations
 
-import os
 import socket
-from pathlib import Path
 
 import pytest
 
 from hookd.vrrp import packet
 from hookd.vrrp.packet import Advert
+from tests.shared import require, shared_dir
 
 dpkt = pytest.importorskip("dpkt")
 
 PCAP_NAME = "keepalived-2.2.7-adverts.pcap"
 
 
-def _shared_dir() -> Path:
-    override = os.environ.get("HOOKD_SHARED_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared"
-
-
-VECTORS = _shared_dir() / "vectors"
+VECTORS = shared_dir() / "vectors"
 
 N1, N2, MC4 = "10.99.0.1", "10.99.0.2", "224.0.0.18"
 LL6, MC6 = "fe80::a0cb:f8ff:fe74:7c7e", "ff02::12"
@@ -73,9 +65,7 @@ TCPDUMP: list[tuple[str, str, int, int, int, int, str, int, int, tuple[str, ...]
 
 def _read_vrrp() -> list[tuple[str, str, int, int, bytes]]:
     """(src, dst, ttl, family, vrrp message) for every IP proto / next header 112 frame."""
-    path = VECTORS / PCAP_NAME
-    if not path.exists():
-        pytest.skip(f"{path} not found (set HOOKD_SHARED_DIR to the dir holding vectors/)")
+    path = require(VECTORS / PCAP_NAME)
     found = []
     with path.open("rb") as fh:
         for _ts, frame in dpkt.pcap.Reader(fh):
