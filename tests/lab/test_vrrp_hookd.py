@@ -201,11 +201,9 @@ def test_announce_frames_match_keepalived() -> None:
     """Our GARP / unsolicited NA are byte for byte keepalived 2.2.7's (no namespace needed)."""
     dpkt = pytest.importorskip("dpkt")
     from hookd.net.announce import arp_frame, na_frame
-    from tests.conftest import shared_dir
+    from tests.shared import require, shared_dir
 
-    pcap = shared_dir() / "vectors" / "keepalived-2.2.7-adverts.pcap"
-    if not pcap.exists():
-        pytest.skip(f"{pcap} not found")
+    pcap = require(shared_dir() / "vectors" / "keepalived-2.2.7-adverts.pcap")
     arps: list[bytes] = []
     nas: list[bytes] = []
     with open(pcap, "rb") as f:
