@@ -7,7 +7,8 @@ its single timer (``loop.call_at(unit.next_deadline())``), from the health monit
 (priority and faults) and from signals (Shutdown). The actions that come back are carried
 out in order: adverts are sent at once, VIP changes and announcements go through a
 per-instance queue (so netlink never delays an advert and the VIPs of one transition are in
-place before its GARPs), transitions are logged and published on the bus.
+place before its GARPs), transitions are logged and published on the bus behind that VIP
+work.
 
 Reload (SIGHUP or ``{"cmd": "reload"}``): the configuration is read again; units whose
 configuration (or the global_defs) changed are stopped exactly as on SIGTERM (the master
@@ -80,6 +81,8 @@ STOP_TIMEOUT = 5.0
 # call (epoll, SQLite); behind a busy thread (apprise, audit fsync, email rendering) each
 # re-take could wait a whole slice, making the advert timer late by up to 5 ms per wait.
 SWITCH_INTERVAL = 0.001
+# VRRP timers wake this much before their deadline and sleep the rest (see Unit.rearm).
+TIMER_LEAD = 0.0015
 # How long to wait at start for a tentative IPv6 link-local source address (DAD).
 LINK_LOCAL_WAIT = 3.0
 
@@ -185,6 +188,7 @@ class InstanceRunner:
         self.foreign: set[str] = set()  # addresses we found in place and must not touch
         self._ops: asyncio.Queue[Callable[[], Coroutine[Any, Any, None]] | None] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._closing = False
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -192,11 +196,13 @@ class InstanceRunner:
         """Open/share the raw socket and register our VRID on it."""
         self.sock = pool.get(self.cfg.interface, self.family, self.mcast_group)
         self.sock.register(self.cfg.virtual_router_id, self.on_packet)
+        self._closing = False
         self._worker = asyncio.create_task(self._work(), name=f"net-{self.name}")
 
     async def detach(self) -> None:
         """Wait for queued VIP work, then leave the socket."""
         if self._worker is not None:
+            self._closing = True  # later transitions publish directly, not behind None
             self._ops.put_nowait(None)
             try:
                 await asyncio.wait_for(asyncio.shield(self._worker), STOP_TIMEOUT)
@@ -317,23 +323,28 @@ class InstanceRunner:
             tr.priority,
             reason,
         )
-        # Published on the next loop turn: the VIP work queued just before must not wait
-        # for the outbox's SQLite write (the event keeps its own timestamp and order).
-        asyncio.get_running_loop().call_soon(
-            self.daemon.publish,
-            events.Transition(
-                node=self.daemon.router_id,
-                instance=self.name,
-                group=self.group,
-                vrid=self.cfg.virtual_router_id,
-                from_state=str(tr.from_state),
-                to_state=str(tr.to_state),
-                priority=tr.priority,
-                base_priority=self.cfg.priority,
-                vips=tuple(v.ip for v in self.vips),
-                reason=reason,
-            ),
+        event = events.Transition(
+            node=self.daemon.router_id,
+            instance=self.name,
+            group=self.group,
+            vrid=self.cfg.virtual_router_id,
+            from_state=str(tr.from_state),
+            to_state=str(tr.to_state),
+            priority=tr.priority,
+            base_priority=self.cfg.priority,
+            vips=tuple(v.ip for v in self.vips),
+            reason=reason,
         )
+        if self._worker is None or self._worker.done() or self._closing:
+            self.daemon.publish(event)
+            return
+        # Published behind the VIP work this transition queued: the outbox's SQLite write
+        # must not delay a takeover, and a notify_master hook (nginx binding the VIP) runs
+        # once the VIP is in place, as with keepalived. The event keeps its own timestamp.
+        self._ops.put_nowait(lambda: self._publish(event))
+
+    async def _publish(self, event: events.Event) -> None:
+        self.daemon.publish(event)
 
     def after_event(self) -> None:
         """Tell the health monitor about a master we learned (net_check default peer)."""
@@ -456,14 +467,21 @@ class Unit:
             self._timer = None
         self._armed = deadline
         if deadline is not None:
-            self._timer = asyncio.get_running_loop().call_at(deadline, self._fire, deadline)
+            # Woken a little early: epoll rounds its timeout up to whole milliseconds,
+            # _fire sleeps the rest so adverts and takeovers are on time to ~0.1 ms.
+            self._timer = asyncio.get_running_loop().call_at(
+                deadline - TIMER_LEAD, self._fire, deadline
+            )
 
     def _fire(self, deadline: float) -> None:
         self._timer = None
         self._armed = None
         loop = asyncio.get_running_loop()
-        # call_at may run a hair early (clock resolution): never present a time before
-        # the deadline, or the FSM would see its timer as not yet due.
+        early = deadline - loop.time()
+        if early > 0:
+            time.sleep(early)  # at most TIMER_LEAD: the engine's own deadline comes first
+        # Never present a time before the deadline, or the FSM would see its timer as not
+        # yet due.
         now = max(loop.time(), deadline)
         try:
             if self.group is not None:
