@@ -164,6 +164,11 @@ def history_main(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"hookd history: {exc}", file=sys.stderr)
             return 2
+    if not (state_dir / "audit.jsonl").exists() and not any(state_dir.glob("outbox*")):
+        # Most likely a wrong --state-dir: say so rather than print an empty timeline.
+        print(f"hookd history: no audit log or outbox in {state_dir} "
+              "(is --state-dir the daemon's?)", file=sys.stderr)
+        return 1
     try:
         events = _load(state_dir, getattr(args, "instance", None), since)
     except Exception as exc:  # a corrupt or locked db: say so, exit 1
