@@ -33,7 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from hookd.netns import Lab, LabError, require_root
+from hookd.netns import Lab, LabError, LabProcess, require_root
 
 __all__ = [
     "HookdNode",
@@ -196,7 +196,7 @@ def _killpg(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
-class HookdNode:
+class HookdNode(LabProcess):
     """One ``hookd run`` in a lab node, with its own state dir, config and log file."""
 
     def __init__(
@@ -208,10 +208,9 @@ class HookdNode:
         settings: str | None = None,
         log_level: str = "INFO",
     ) -> None:
-        self.lab = lab
-        self.node = node
         self.dir = Path(workdir) / node
         self.dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(lab, node, self.dir / "hookd.log")
         self.conf_path = self.dir / "keepalived.conf"
         self.conf_path.write_text(conf)
         self.settings_path: Path | None = None
@@ -220,9 +219,7 @@ class HookdNode:
             self.settings_path.write_text(settings)
         self.state_dir = self.dir / "state"
         self.state_dir.mkdir(exist_ok=True)
-        self.log_path = self.dir / "hookd.log"
         self.log_level = log_level
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         argv = [
@@ -239,40 +236,7 @@ class HookdNode:
         ]
         if self.settings_path is not None:
             argv += ["--settings", str(self.settings_path)]
-        with open(self.log_path, "ab") as log:
-            self.proc = self.lab.popen(
-                self.node,
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            _killpg(self.proc, sig)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-
-    def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM (graceful: priority 0 advert, VIPs removed) and wait."""
-        if self.proc is None:
-            return None
-        self.signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return self.proc.wait(timeout=5)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        self.spawn(argv)
 
     def _cli(self, *args: str, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
         # The control socket is a path in the state dir: reachable from any namespace.

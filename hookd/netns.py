@@ -18,8 +18,9 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class LabError(RuntimeError):
@@ -194,13 +195,96 @@ class Lab:
                  interval: float = 0.02) -> bool:
         """Poll ``predicate()`` until true or timeout; returns the last result."""
         assert callable(predicate)
-        deadline = time.monotonic() + timeout
-        while True:
-            if predicate():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(interval)
+        return wait_until(predicate, timeout, interval)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02) -> bool:
+    """Poll ``predicate()`` until truthy or ``timeout`` seconds passed (checked once more then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class LabProcess:
+    """A long-running process in a lab node, its stdout and stderr appended to a log file.
+
+    ``detach=True`` starts it in its own session with stdin from /dev/null, and signals go
+    to the whole process group: a daemon's children (keepalived's VRRP child) die with it,
+    instead of turning a SIGKILL of the parent into a graceful stop. ``detach=False``
+    keeps the caller's session and signals the pid (``ip netns exec`` execs the program,
+    so that pid is the program's).
+    """
+
+    lab: Lab
+    node: str
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    detach: bool = True
+
+    def __init__(self, lab: Lab, node: str, log_path: Path, *, detach: bool = True) -> None:
+        self.lab = lab
+        self.node = node
+        self.log_path = log_path
+        self.proc = None
+        self.detach = detach
+
+    def spawn(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        """Start ``argv`` in the node (killed by the lab's destroy() at the latest)."""
+        kw: dict[str, object] = {"env": None if env is None else dict(env)}
+        if self.detach:
+            kw.update(stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(self.log_path, "ab") as log:
+            # The child has its own copy of the descriptor; ours can close.
+            self.proc = self.lab.popen(self.node, argv, stdout=log, stderr=subprocess.STDOUT,
+                                       **kw)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` while the process runs (to its group when detached)."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if self.detach:
+                    os.killpg(self.proc.pid, sig)
+                else:
+                    os.kill(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash (no priority 0 advert, VIPs stay behind); does not wait."""
+        self.signal(signal.SIGKILL)
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code, or None if it did not exit within ``timeout`` (or never started)."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM (graceful: priority 0 advert, VIPs removed) and wait; SIGKILL if stuck."""
+        if self.proc is None:
+            return None
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.wait(timeout=5)
+
+    def log(self) -> str:
+        """The log file so far ("" before the process wrote anything)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ goes through ``hookd status --json`` inside the namespace, as a user would.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hookd.control import NotRunning, request
-from hookd.netns import Lab
+from hookd.netns import Lab, LabProcess, wait_until
 
 PYTHON = sys.executable
 
@@ -95,8 +94,11 @@ def keepalived_conf(router_id: str, *blocks: str, global_extra: str = "") -> str
 
 
 @dataclass
-class HookdNode:
+class HookdNode(LabProcess):
     """One hookd daemon running inside a lab node."""
+
+    # Not a field: pytest's session and stdin are kept, signals go to the hookd pid.
+    detach = False
 
     lab: Lab
     node: str
@@ -123,42 +125,21 @@ class HookdNode:
 
     def start(self) -> HookdNode:
         """Start hookd (stderr and stdout appended to ``log_path``)."""
-        with open(self.log_path, "ab") as logf:
-            # The child has its own copy of the descriptor; ours can close.
-            self.proc = self.lab.popen(
-                self.node,
-                self.argv(),
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                env={**_env(), **self.env},
-            )
+        self.spawn(self.argv(), env={**_env(), **self.env})
         return self
 
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig: int) -> None:
-        """Signal the hookd process (``ip netns exec`` execs it, so the pid is hookd's)."""
-        assert self.proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, sig)
+        return self.alive
 
     def kill(self) -> None:
         """SIGKILL: a crash (no priority 0, VIPs stay behind)."""
-        self.signal(signal.SIGKILL)
+        super().kill()
         self.wait(5)
 
     def stop(self, timeout: float = 10) -> int | None:
         """SIGTERM and wait: returns the exit code (None if it did not exit)."""
         self.signal(signal.SIGTERM)
         return self.wait(timeout)
-
-    def wait(self, timeout: float) -> int | None:
-        assert self.proc is not None
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
 
     def status(self) -> dict[str, Any] | None:
         """The daemon's status (direct control-socket request), or None if not answering."""
@@ -217,12 +198,6 @@ class HookdNode:
         """The transitions ``hookd history`` shows (optionally of one instance)."""
         return [e for e in self.history(instance) if e.get("kind") == "transition"]
 
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
@@ -231,17 +206,6 @@ def _env() -> dict[str, str]:
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.pop("NOTIFY_SOCKET", None)
     return env
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.02) -> bool:
-    """Poll ``predicate()`` until truthy or ``timeout`` seconds passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
 
 
 def measure(

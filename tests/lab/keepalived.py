@@ -8,16 +8,12 @@ the parent alone makes the child stop gracefully, sending a priority 0 advert).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 
-from hookd.netns import Lab
+from hookd.netns import Lab, LabProcess, wait_until
 
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 
@@ -36,74 +32,42 @@ def available() -> bool:
     return os.path.exists(KEEPALIVED)
 
 
-class Keepalived:
+class Keepalived(LabProcess):
     """One keepalived process in a lab node."""
 
     def __init__(self, lab: Lab, node: str, workdir: Path, conf: str) -> None:
-        self.lab = lab
-        self.node = node
         self.dir = Path(workdir) / f"{node}-keepalived"
         self.dir.mkdir(parents=True, exist_ok=True)
+        super().__init__(lab, node, self.dir / "keepalived.log")
         self.conf_path = self.dir / "keepalived.conf"
         self.conf_path.write_text(conf)
-        self.log_path = self.dir / "keepalived.log"
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         d = self.dir
-        argv = [
-            KEEPALIVED,
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-P",
-            "-f",
-            str(self.conf_path),
-            "-p",
-            str(d / "keepalived.pid"),
-            "-r",
-            str(d / "vrrp.pid"),
-            "-c",
-            str(d / "checkers.pid"),
-        ]
-        with open(self.log_path, "ab") as log:
-            self.proc = self.lab.popen(
-                self.node,
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig: int) -> None:
-        if self.alive:
-            assert self.proc is not None
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)
+        self.spawn(
+            [
+                KEEPALIVED,
+                "-n",
+                "-l",
+                "-D",
+                "-G",
+                "-P",
+                "-f",
+                str(self.conf_path),
+                "-p",
+                str(d / "keepalived.pid"),
+                "-r",
+                str(d / "vrrp.pid"),
+                "-c",
+                str(d / "checkers.pid"),
+            ]
+        )
 
     def kill(self) -> None:
         """Hard failure: parent and VRRP child die at once, no priority 0 advert."""
-        self.signal(signal.SIGKILL)
+        super().kill()
         if self.proc is not None:
             self.proc.wait(timeout=5)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Graceful stop: keepalived sends priority 0 and removes its VIPs."""
-        self.signal(signal.SIGTERM)
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def states(self, instance: str) -> list[str]:
         """Every state the instance entered, in order (from the log)."""
@@ -114,12 +78,7 @@ class Keepalived:
         return states[-1] if states else None
 
     def wait_state(self, instance: str, state: str, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.state(instance) == state:
-                return True
-            time.sleep(0.02)
-        return self.state(instance) == state
+        return wait_until(lambda: self.state(instance) == state, timeout)
 
     def errors(self) -> list[str]:
         """Log lines complaining about received packets (should be empty with hookd)."""

@@ -9,20 +9,16 @@ subscriber, while hookd keeps running and keeps the VIP.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hookd.netns import Lab
 from tests.lab.helpers import HookdLab, HookdNode, keepalived_conf, vrrp_instance, wait_until
+from tests.lab.nginx import NGINX, Nginx
 
-NGINX = "/usr/sbin/nginx"
 RELOAD_HOOK = Path(__file__).resolve().parents[2] / "hooks" / "nginx-reload"
 
 pytestmark = [
@@ -36,73 +32,6 @@ MakeLab = Callable[..., HookdLab]
 VIP = "10.99.0.100"
 FAST = {"version": 3, "advert_int": 0.2}
 MARGIN = 5.0
-BROKEN = "this_is_not_a_directive on;"
-
-
-@dataclass
-class Nginx:
-    """A private nginx (own config, pid file, logs, temp dirs) inside one lab node."""
-
-    lab: Lab
-    node: str
-    dir: Path
-
-    @property
-    def conf(self) -> Path:
-        return self.dir / "nginx.conf"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.dir / "nginx.pid"
-
-    def write_conf(self, broken: bool = False) -> None:
-        d = self.dir
-        self.conf.write_text(f"""daemon on;
-worker_processes 2;
-pid {self.pidfile};
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:8080;
-        location / {{ return 200 "ok\\n"; }}
-    }}
-    {BROKEN if broken else ""}
-}}
-""")
-
-    def start(self) -> None:
-        self.write_conf()
-        self.lab.run(self.node, [NGINX, "-c", str(self.conf), "-e", str(self.dir / "error.log")])
-        assert wait_until(lambda: len(self.workers()) == 2, 10), "nginx did not start"
-
-    def master(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            return None
-        return pid
-
-    def workers(self) -> set[int]:
-        pid = self.master()
-        if pid is None:
-            return set()
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-        return {int(p) for p in out.stdout.split()}
-
-    def stop(self) -> None:
-        pid = self.master()
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            if not wait_until(lambda: self.master() is None, 5):
-                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -143,7 +72,7 @@ def test_nginx_reload_hook_on_master_and_failure_audited(
     hookd_lab: MakeLab, nginx_dir: Path
 ) -> None:
     hl = hookd_lab(("n1", "n2"))
-    ng = Nginx(hl.lab, "n1", nginx_dir)
+    ng = Nginx(nginx_dir, worker_processes=2, lab=hl.lab, node="n1")
     ng.start()
     try:
         before = ng.workers()

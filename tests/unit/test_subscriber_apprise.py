@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from hookd.bus import Bus
 from hookd.config.model import AppriseRoute, DeliverySettings, Model, Settings
 from hookd.events import Transition
 from hookd.subscribers.apprise import AppriseSubscriber
+from tests.unit.subscriber_helpers import audit, until
 
 
 class Hook:
@@ -79,19 +80,6 @@ def tr(to: str = "MASTER", instance: str = "VI_1") -> Transition:
         base_priority=100,
         reason="higher priority 101 from 10.0.0.1",
     )
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
-def audit(state_dir: Path) -> list[dict[str, Any]]:
-    p = state_dir / "audit.jsonl"
-    return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
 
 
 async def test_webhook_gets_event_json_with_filters(tmp_path: Path, hook: Hook) -> None:

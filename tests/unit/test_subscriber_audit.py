@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,7 @@ from hookd.cli import main as cli_main
 from hookd.config.model import AuditSettings, DeliverySettings, Model, Settings
 from hookd.events import Transition
 from hookd.subscribers.audit import history_main, parse_since
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
+from tests.unit.subscriber_helpers import until
 
 
 def test_parse_since() -> None:

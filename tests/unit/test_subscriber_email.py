@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from hookd.config.model import (
 from hookd.events import Transition
 from hookd.subscribers import build
 from hookd.subscribers.email import EmailSubscriber, alert_enabled
+from tests.unit.subscriber_helpers import audit, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,19 +109,6 @@ def smtp() -> Iterator[tuple[Sink, int]]:
     c.start()
     yield sink, port
     c.stop()
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
-def audit(state_dir: Path) -> list[dict[str, Any]]:
-    p = state_dir / "audit.jsonl"
-    return [json.loads(x) for x in p.read_text().splitlines()] if p.exists() else []
 
 
 async def test_mail_content_like_keepalived(tmp_path: Path, smtp: tuple[Sink, int]) -> None:

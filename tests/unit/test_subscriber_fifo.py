@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from hookd.bus import Bus
 from hookd.config.model import DeliverySettings, GlobalDefs, Model, Settings
 from hookd.events import Transition
 from hookd.subscribers.fifo import fifo_line
+from tests.unit.subscriber_helpers import until
 
 
 def tr(to: str, prio: int = 100, instance: str = "VI_1", is_group: bool = False) -> Transition:
@@ -23,14 +23,6 @@ def tr(to: str, prio: int = 100, instance: str = "VI_1", is_group: bool = False)
         base_priority=100,
         is_group=is_group,
     )
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def test_line_format_like_keepalived() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 from hookd.bus import Bus
@@ -25,6 +24,7 @@ from hookd.subscribers import build
 from hookd.subscribers.audit import AuditSubscriber
 from hookd.subscribers.scripts import ScriptSubscriber, generic_args
 from tests.shared import require, shared_dir
+from tests.unit.subscriber_helpers import audit, until
 
 VECTORS = shared_dir() / "vectors"
 
@@ -72,18 +72,6 @@ def tr(to: str, prio: int = 101, frm: str = "BACKUP", **kw: object) -> Transitio
         reason=f"why {to}",
         **kw,
     )  # type: ignore[arg-type]
-
-
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
-def audit(path: Path) -> list[dict[str, object]]:
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_generic_args_match_keepalived_vector() -> None:
