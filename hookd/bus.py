@@ -32,6 +32,7 @@ from hookd.subscribers.base import Subscriber
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints (run in a thread)
+PRUNE_INTERVAL = 3600.0  # seconds between retention passes over the outbox
 
 
 class _Flapping:
@@ -99,12 +100,23 @@ class Bus:
         )
 
     async def _checkpoint_loop(self) -> None:
+        next_prune = 0.0  # at start, then every PRUNE_INTERVAL
         while True:
-            await asyncio.sleep(CHECKPOINT_INTERVAL)
             try:
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + PRUNE_INTERVAL
+                    await asyncio.to_thread(self._prune)
                 await asyncio.to_thread(self.outbox.checkpoint)
             except Exception:
-                log.exception("outbox: WAL checkpoint failed")
+                log.exception("outbox: WAL checkpoint / prune failed")
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+
+    def _prune(self) -> None:
+        days = self.model.settings.audit.retention_days
+        rows, events = self.outbox.prune(time.time() - days * 86400)
+        if rows or events:
+            log.info("outbox: pruned %d deliveries and %d events older than %g days",
+                     rows, events, days)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Flush what can be delivered quickly (within ``timeout``), then stop the workers.

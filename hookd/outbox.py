@@ -131,6 +131,28 @@ class Outbox:
         finally:
             con.close()
 
+    def prune(self, before: float) -> tuple[int, int]:
+        """Forget finished deliveries and their events older than ``before`` (wall clock).
+
+        Pending rows and the events they need are kept whatever their age. Runs on its own
+        connection, so it can be called from a thread. Returns (deliveries, events) removed.
+        """
+        con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+        try:
+            con.execute("BEGIN")
+            rows = con.execute(
+                "DELETE FROM deliveries WHERE status != ? AND updated < ?", (PENDING, before)
+            ).rowcount
+            events = con.execute(
+                "DELETE FROM events WHERE time < ?"
+                " AND id NOT IN (SELECT event_id FROM deliveries)",
+                (before,),
+            ).rowcount
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        return rows, events
+
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:

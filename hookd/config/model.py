@@ -281,6 +281,9 @@ class AuditSettings(Strict):
 
     path: str | None = None  # default: <state_dir>/audit.jsonl
     fsync: bool = True
+    # How long `hookd history` keeps finished events in the SQLite store; the JSON-lines
+    # file is append-only (rotate it with logrotate). Pending deliveries are never pruned.
+    retention_days: float = Field(default=90.0, gt=0)
 
 
 class NetCheck(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hookd.config.model import DeliverySettings
@@ -61,3 +62,24 @@ def test_gives_up_after_max_age_or_attempts(tmp_path: Path) -> None:
     assert ob.gives_up(row, 1, row.created + 1) is None
     assert ob.gives_up(row, 3, row.created + 1) is not None
     assert ob.gives_up(row, 1, row.created + 61) is not None
+
+
+
+def test_prune_forgets_old_finished_rows_but_never_pending(tmp_path: Path) -> None:
+    ob = Outbox(tmp_path / "o.db")
+    old_done, new_done = _t(time=1000.0), _t(to="BACKUP")
+    old_pending = _t("VI_2", time=1000.0)
+    for e in (old_done, new_done, old_pending):
+        ob.add(e, ["a"])
+    for e in (old_done, new_done):
+        row = ob.next_pending("a", instance_key(e))
+        assert row is not None and row.event_id == e.id
+        ob.mark_delivered(row, 1)
+    assert ob.prune(before=1500.0) == (0, 0)  # finished just now: kept
+    # A cut-off in the future makes every finished row old; the pending one stays.
+    future = time.time() + 60
+    assert ob.prune(before=future) == (2, 2)
+    assert ob.load_event(old_pending.id) == old_pending
+    assert ob.load_event(old_done.id) is None and ob.load_event(new_done.id) is None
+    assert ob.counts()["a"] == {PENDING: 1}
+    assert ob.prune(before=future) == (0, 0)
