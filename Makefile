@@ -45,13 +45,16 @@ clean:
 
 # Install on a host: a private venv in /opt/hookd, the `hookd` command, the shipped hooks
 # and the systemd unit (not enabled: read config/hookd.service first).
-PREFIX   ?= /usr/local
-OPT      ?= /opt/hookd
+PREFIX      ?= /usr/local
+OPT         ?= /opt/hookd
+SYSTEMD_DIR ?= /etc/systemd/system
+STATE_DIR   ?= /var/lib/hookd
 install:
 	test -x $(OPT)/bin/python || $(PYTHON) -m venv $(OPT)
 	$(OPT)/bin/pip install -q .
+	install -d $(PREFIX)/bin
 	ln -sf $(OPT)/bin/hookd $(PREFIX)/bin/hookd
 	install -d $(PREFIX)/lib/hookd/hooks
 	install -m 0755 hooks/check-nginx hooks/check-peer hooks/nginx-reload $(PREFIX)/lib/hookd/hooks/
-	install -D -m 0644 config/hookd.service /etc/systemd/system/hookd.service
-	install -d -m 0700 /var/lib/hookd
+	install -D -m 0644 config/hookd.service $(SYSTEMD_DIR)/hookd.service
+	install -d -m 0700 $(STATE_DIR)
