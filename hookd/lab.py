@@ -723,8 +723,10 @@ def run_scenario(scenario: str, *, advert_int: float = 1.0, version: int = 2) ->
             st1 = _wait_state(hk["n1"], "VI_1", ("BACKUP",), 3)
             tl.now(f"n1 is {st1} (priority 150 - 60 = 90 < 100)")
         tl.flush()
-        print("\nhookd history on n2:", flush=True)
-        print(_indent(hk["n2"].history()), flush=True)
+        # Both sides: the old master's reason (FAULT, lower priority...) is half the story.
+        for name in ("n1", "n2"):
+            print(f"\nhookd history on {name}:", flush=True)
+            print(_indent(hk[name].history()), flush=True)
         return 0 if st2 == "MASTER" else 1
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", file=sys.stderr, flush=True)
