@@ -63,7 +63,8 @@ def generic_args(t: Transition) -> list[str]:
     return [kind, t.instance, state, str(0 if t.is_group else t.priority)]
 
 
-def _uid_of(user: str | None) -> int:
+def uid_of(user: str | None) -> int:
+    """The uid a script will run as (the daemon's own when no user is given)."""
     if user is None:
         return os.geteuid()
     import pwd
@@ -135,7 +136,7 @@ class ScriptSubscriber(BaseSubscriber):
             problem = script_security_problem(
                 argv[0],
                 enable_script_security=gd.enable_script_security,
-                run_as_uid=_uid_of(user),
+                run_as_uid=uid_of(user),
             )
             if problem is not None:
                 failed = True
