@@ -79,7 +79,8 @@ async def test_audit_log_and_history(tmp_path: Path, capsys: pytest.CaptureFixtu
 async def test_history_shows_delivery_outcomes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fifo = tmp_path / "f"  # a FIFO without reader: retried; then the bus stops
+    fifo = tmp_path / "f"  # a regular file where the FIFO should be: a dead delivery
+    fifo.write_text("")
     from hookd.config.model import GlobalDefs
 
     m = Model(
@@ -111,4 +112,4 @@ async def test_history_shows_delivery_outcomes(
     )
     table = capsys.readouterr().out
     assert "BACKUP -> MASTER" in table and "higher priority" in table
-    assert f"-> fifo:{fifo}: dead" in table and "no reader" in table
+    assert f"-> fifo:{fifo}: dead" in table and "is not a FIFO" in table
