@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 import pytest
 
@@ -12,19 +11,12 @@ from hookd.checks import HealthMonitor
 from hookd.config.model import Model, TrackInterface, VrrpInstanceConfig
 from hookd.net.links import LinkWatcher
 from hookd.netns import Lab
+from tests.support import RecordingSink, until
 
 pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root + CAP_NET_ADMIN"),
 ]
-
-
-async def _until(pred: Any, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 async def test_watcher_sees_carrier_loss_in_namespace() -> None:
@@ -37,26 +29,12 @@ async def test_watcher_sees_carrier_loss_in_namespace() -> None:
             assert w.carrier("lo") is True
             assert w.carrier("nope0") is None
             await asyncio.to_thread(lab.carrier, "n1", False)
-            await _until(lambda: w.carrier("eth0") is False)
+            await until(lambda: w.carrier("eth0") is False)
             await asyncio.to_thread(lab.carrier, "n1", True)
-            await _until(lambda: w.carrier("eth0") is True)
+            await until(lambda: w.carrier("eth0") is True)
             assert ("eth0", False) in changes and changes[-1] == ("eth0", True)
         finally:
             await w.stop()
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    def priority_changed(self, instance: str, effective_priority: int, reason: str) -> None:
-        self.calls.append(("prio", instance, effective_priority, reason))
-
-    def fault_set(self, instance: str, source: str, reason: str) -> None:
-        self.calls.append(("fault", instance, source, reason))
-
-    def fault_cleared(self, instance: str, source: str, reason: str) -> None:
-        self.calls.append(("clear", instance, source, reason))
 
 
 async def test_monitor_faults_on_carrier_loss_and_missing_interface() -> None:
@@ -70,7 +48,7 @@ async def test_monitor_faults_on_carrier_loss_and_missing_interface() -> None:
             ),
         }
     )
-    sink = Sink()
+    sink = RecordingSink()
     with Lab(nodes_wanted=("n1",)) as lab:
         mon = HealthMonitor(model, sink, lambda e: None, netns=lab.nodes["n1"].ns)
         await mon.start()
@@ -80,9 +58,9 @@ async def test_monitor_faults_on_carrier_loss_and_missing_interface() -> None:
                 ("fault", "VI_1", "track_interface:eth9", "interface eth9 carrier down")
             ]
             await asyncio.to_thread(lab.carrier, "n1", False)
-            await _until(lambda: "track_interface:eth0" in mon.faults("VI_1"))
+            await until(lambda: "track_interface:eth0" in mon.faults("VI_1"))
             await asyncio.to_thread(lab.carrier, "n1", True)
-            await _until(lambda: "track_interface:eth0" not in mon.faults("VI_1"))
+            await until(lambda: "track_interface:eth0" not in mon.faults("VI_1"))
             assert sink.calls[-1] == (
                 "clear",
                 "VI_1",

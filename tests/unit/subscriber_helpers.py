@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support import until
 
-async def until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Yield to the event loop until ``pred()`` holds; fail the test after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
+__all__ = ["audit", "until"]
 
 
 def audit(path: Path) -> list[dict[str, Any]]:

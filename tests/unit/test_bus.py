@@ -13,6 +13,7 @@ from hookd.config.model import DeliverySettings, FlappingSettings, Model, Settin
 from hookd.events import Event, FlapDigest, Transition
 from hookd.subscribers.audit import AuditSubscriber
 from hookd.subscribers.base import BaseSubscriber, PermanentError, TransientError
+from tests import support
 
 FAST = DeliverySettings(initial_backoff=0.02, max_backoff=0.05, jitter=0.1, max_age=30)
 
@@ -33,11 +34,7 @@ def tr(instance: str = "VI_1", to: str = "MASTER", frm: str = "BACKUP") -> Trans
 
 
 async def until(pred: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
+    await support.until(pred, timeout)
 
 
 class Recorder(BaseSubscriber):

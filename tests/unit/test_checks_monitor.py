@@ -20,23 +20,10 @@ from hookd.config.model import (
 )
 from hookd.events import CheckResult, Event, PriorityChange
 from hookd.proc import ProcResult
+from tests.support import RecordingSink
 
 PASS = ProcResult(0, False, 0.01, "")
 FAIL = ProcResult(1, False, 0.01, "nginx down\n")
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    def priority_changed(self, instance: str, effective_priority: int, reason: str) -> None:
-        self.calls.append(("prio", instance, effective_priority, reason))
-
-    def fault_set(self, instance: str, source: str, reason: str) -> None:
-        self.calls.append(("fault", instance, source, reason))
-
-    def fault_cleared(self, instance: str, source: str, reason: str) -> None:
-        self.calls.append(("clear", instance, source, reason))
 
 
 def inst(name: str, **kw: Any) -> VrrpInstanceConfig:
@@ -44,8 +31,8 @@ def inst(name: str, **kw: Any) -> VrrpInstanceConfig:
     return VrrpInstanceConfig(name=name, interface="eth0", **kw)
 
 
-def make(model: Model) -> tuple[HealthMonitor, Sink, list[Event]]:
-    sink, events = Sink(), []
+def make(model: Model) -> tuple[HealthMonitor, RecordingSink, list[Event]]:
+    sink, events = RecordingSink(), []
     return HealthMonitor(model, sink, events.append), sink, events
 
 
