@@ -215,6 +215,17 @@ def _unsafe(path: str, st: os.stat_result) -> str | None:
     return None
 
 
+def run_as_uid(user: str | None) -> int:
+    """The uid whose script security rules apply: ``user``'s, or root's (0) when no user
+    is named (hookd runs as root) or the user is unknown (run_program reports that one)."""
+    if user is None:
+        return 0
+    try:
+        return pwd.getpwuid(int(user)).pw_uid if user.isdigit() else pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return 0
+
+
 def script_security_problem(
     argv0: str, *, enable_script_security: bool, run_as_uid: int = 0
 ) -> str | None:

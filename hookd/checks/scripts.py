@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import pwd
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from hookd.config.model import GlobalDefs, VrrpScript
-from hookd.proc import ProcResult, run_program, script_security_problem
+from hookd.proc import ProcResult, run_as_uid, run_program, script_security_problem
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +146,10 @@ class ScriptRunner:
         return self.counter.status
 
     def check_security(self) -> str | None:
-        uid = 0
-        if self.user is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                uid = (
-                    pwd.getpwuid(int(self.user)).pw_uid
-                    if self.user.isdigit()
-                    else pwd.getpwnam(self.user).pw_uid
-                )
         return script_security_problem(
             self.script.script[0],
             enable_script_security=self.global_defs.enable_script_security,
-            run_as_uid=uid,
+            run_as_uid=run_as_uid(self.user),
         )
 
     def start(self) -> None:

@@ -26,9 +26,8 @@ from typing import ClassVar
 
 from hookd.config.model import Model
 from hookd.events import Event, Transition
-from hookd.proc import script_security_problem
+from hookd.proc import run_as_uid, script_security_problem
 from hookd.subscribers.base import BaseSubscriber, PermanentError, Subscriber, TransientError
-from hookd.subscribers.scripts import uid_of
 
 log = logging.getLogger("hookd.fifo")
 
@@ -112,7 +111,7 @@ class FifoSubscriber(BaseSubscriber):
         problem = script_security_problem(
             self.script[0],
             enable_script_security=self.enable_script_security,
-            run_as_uid=uid_of(self.user),
+            run_as_uid=run_as_uid(self.user),
         )
         if problem is not None:
             raise PermanentError(f"notify_fifo_script {self.script[0]}: refused: {problem}")

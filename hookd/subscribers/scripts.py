@@ -31,7 +31,7 @@ from typing import ClassVar
 
 from hookd.config.model import Model, NotifyScript, VrrpInstanceConfig, VrrpSyncGroup
 from hookd.events import Event, Transition
-from hookd.proc import ProcResult, run_program, script_security_problem
+from hookd.proc import ProcResult, run_as_uid, run_program, script_security_problem
 from hookd.subscribers.base import BaseSubscriber, PermanentError, Subscriber
 
 NOTIFY_STATES = ("MASTER", "BACKUP", "FAULT", "STOP", "DELETED")
@@ -61,18 +61,6 @@ def generic_args(t: Transition) -> list[str]:
     kind = "GROUP" if t.is_group else "INSTANCE"
     state = t.to_state if t.to_state in NOTIFY_STATES else "{UNKNOWN}"
     return [kind, t.instance, state, str(0 if t.is_group else t.priority)]
-
-
-def uid_of(user: str | None) -> int:
-    """The uid a script will run as (the daemon's own when no user is given)."""
-    if user is None:
-        return os.geteuid()
-    import pwd
-
-    try:
-        return pwd.getpwuid(int(user)).pw_uid if user.isdigit() else pwd.getpwnam(user).pw_uid
-    except KeyError:
-        return 0  # unknown user: run_program reports it; check security as strictly as root
 
 
 class ScriptSubscriber(BaseSubscriber):
@@ -136,7 +124,7 @@ class ScriptSubscriber(BaseSubscriber):
             problem = script_security_problem(
                 argv[0],
                 enable_script_security=gd.enable_script_security,
-                run_as_uid=uid_of(user),
+                run_as_uid=run_as_uid(user),
             )
             if problem is not None:
                 failed = True
